@@ -1,0 +1,29 @@
+"""Intermediate integration (section 6.3.3): per-modality encoders, concatenation, shared head."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ..backbones.base import Backbone
+from .base import replace_missing
+from .encoders import PerModalityModel
+
+
+class IntermediateIntegration(PerModalityModel):
+    """Concatenate the per-modality representations and classify them with the backbone's head.
+
+    Missing modalities are filled at the input with their training mean (``fill="mean"``, the
+    protocol of section 6.4.1) or zeros (``fill="zero"``, Table 1).
+    """
+
+    def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int, fill: str = "mean") -> None:
+        super().__init__(backbone, modality_shapes, n_classes, fill)
+        self.project, widths = self.projections(backbone.fusion_width)
+        self.head = backbone.head(sum(widths), n_classes)
+
+    def fuse(self, encoded: Sequence[Tensor], available: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        features = replace_missing(encoded, self.fill_features(), available)
+        return self.head(torch.cat([p(f) for p, f in zip(self.project, features)], dim=-1))

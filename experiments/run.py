@@ -1,0 +1,177 @@
+"""The one entry point: train -> calibrate -> evaluate a scenario -> metrics.csv.
+
+    python -m experiments.run dataset=digits model=embracenet +scenario=missing_modalities
+    python -m experiments.run -m model=intermediate,embracenet,embracenet_adj_pre seed=0,1,2
+
+Every run writes, in its own output directory: ``config.yaml`` (resolved), ``history.csv``
+(per-epoch loss and validation scores), ``checkpoint.pt`` (tensors only) and ``metrics.csv``
+(long format: one row per variant and subset of modalities).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from pathlib import Path
+
+import hydra
+import pandas as pd
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from data_prep.files import atomic_write
+from embracenet.calibration import modality_scores, probabilities_from_scores
+from embracenet.data.dataset import MultimodalDataset
+from embracenet.evaluation import evaluate_subsets
+from embracenet.models.base import FusionModel
+from embracenet.nn.embracement import check_probabilities
+from embracenet.scenarios import subset_masks, subset_name
+from embracenet.training import TrainConfig, train
+
+from .loggers import make_logger
+
+log = logging.getLogger(__name__)
+
+METRIC_COLUMNS = ["dataset", "model", "variant", "scenario", "level", "subset", "seed", "weighted_f1", "error_rate", "n"]
+
+
+class ConfigError(ValueError):
+    """An option has an impossible value; raised before any work is done."""
+
+
+def trainer_config(cfg: DictConfig) -> TrainConfig:
+    t = cfg.trainer
+    try:
+        return TrainConfig(
+            epochs=t.epochs, pretrain_epochs=t.pretrain_epochs, batch_size=t.batch_size, lr=t.lr,
+            betas=tuple(t.betas), eps=t.eps, seed=t.seed, select_best=t.select_best,
+            eval_batch_size=t.eval_batch_size, device=t.device,
+        )  # fmt: skip
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Static checks of the options that would otherwise fail deep inside a run."""
+    m = cfg.dataset.n_modalities
+    net = cfg.model.net
+    if "embracement_size" in net and net.embracement_size <= 0:
+        raise ConfigError(f"model.net.embracement_size (c) must be a positive integer, got {net.embracement_size}")
+    if net.get("probabilities") is not None:
+        try:
+            check_probabilities(list(net.probabilities), m, "model.net.probabilities")
+        except ValueError as error:
+            raise ConfigError(f"{error} (dataset {cfg.dataset.name} has {m} modalities)") from error
+    if "missing_prob" in net and not 0 <= net.missing_prob <= 1:
+        raise ConfigError(f"model.net.missing_prob must be in [0, 1], got {net.missing_prob}")
+    if cfg.eval_split not in ("val", "test"):
+        raise ConfigError(f"eval_split must be 'val' or 'test', got {cfg.eval_split!r}")
+    scenario = cfg.get("scenario")
+    if scenario is not None and scenario.name == "missing_modalities":
+        if scenario.max_per_size is not None and scenario.max_per_size < 1:
+            raise ConfigError(f"scenario.max_per_size must be >= 1 or null, got {scenario.max_per_size}")
+
+
+def build_model(cfg: DictConfig, dataset: MultimodalDataset) -> FusionModel:
+    if dataset.n_modalities != cfg.dataset.n_modalities:
+        raise ConfigError(
+            f"dataset.n_modalities is {cfg.dataset.n_modalities} but the loaded data has {dataset.n_modalities} modalities"
+        )
+    backbone = instantiate(cfg.dataset.backbone)
+    return instantiate(cfg.model.net)(backbone=backbone, modality_shapes=dataset.modality_shapes, n_classes=dataset.n_classes)
+
+
+def scenario_masks(cfg: DictConfig, m: int) -> tuple[str, torch.Tensor]:
+    scenario = cfg.get("scenario")
+    if scenario is None:
+        return "complete", torch.ones(1, m, dtype=torch.bool)
+    if scenario.name == "missing_modalities":
+        return scenario.name, subset_masks(m, scenario.max_per_size, scenario.subset_seed)
+    raise ConfigError(f"scenario={scenario.name!r} is not implemented yet; use +scenario=missing_modalities")
+
+
+def calibrate(model: FusionModel, dataset: MultimodalDataset, cfg: DictConfig) -> list[tuple[str, torch.Tensor | None]]:
+    """Post-training settings and the variants to evaluate: ``[(variant, p or None), ...]``.
+
+    Late integration always takes its validation-F1 weights (its definition). EmbraceNet is
+    evaluated as trained and, when ``model.post_variant`` is set, with ``p`` proportional to its
+    per-modality scores on ``dataset.calibration.split`` (never the test split).
+    """
+    variants: list[tuple[str, torch.Tensor | None]] = [(cfg.model.variant, None)]
+    eval_kwargs = dict(batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed, device=cfg.trainer.device)
+    if hasattr(model, "set_weights"):
+        weights = modality_scores(model, dataset.val, "weighted_f1", **eval_kwargs)
+        log.info("late integration weights (validation F1): %s", weights.tolist())
+        model.set_weights(weights)
+    if hasattr(model, "set_probabilities") and cfg.model.post_variant:
+        split = cfg.dataset.calibration.split
+        if split == "test":
+            raise ConfigError("dataset.calibration.split must not be 'test': Adj. post may not look at test data")
+        scores = modality_scores(model, dataset.split(split), cfg.dataset.calibration.metric, **eval_kwargs)
+        p = probabilities_from_scores(scores)
+        log.info("Adj. post: %s on %s = %s -> p = %s", cfg.dataset.calibration.metric, split, scores.tolist(), p.tolist())
+        variants.append((cfg.model.post_variant, p))
+    return variants
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    with atomic_write(path, "w") as handle:
+        handle.write(buffer.getvalue())
+
+
+def run(cfg: DictConfig, out_dir: Path) -> pd.DataFrame:
+    """Run one experiment described by ``cfg``, writing its files into ``out_dir``."""
+    check_config(cfg)
+    train_cfg = trainer_config(cfg)
+    if cfg.trainer.threads:
+        torch.set_num_threads(int(cfg.trainer.threads))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out_dir / "config.yaml", "w") as handle:
+        handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    logger = make_logger(cfg, out_dir)
+
+    torch.manual_seed(cfg.seed)
+    dataset: MultimodalDataset = instantiate(cfg.dataset.loader)
+    scenario, masks = scenario_masks(cfg, dataset.n_modalities)
+    model = build_model(cfg, dataset)
+    start = time.perf_counter()
+    result = train(model, dataset.train, dataset.val, train_cfg, checkpoint=out_dir / "checkpoint.pt",
+                   progress=cfg.progress, on_epoch=logger.log_epoch)  # fmt: skip
+    write_csv(pd.DataFrame(result.history), out_dir / "history.csv")
+    train_seconds = time.perf_counter() - start
+
+    rows = []
+    split = dataset.split(cfg.eval_split)
+    for variant, p in calibrate(model, dataset, cfg):
+        if p is not None:
+            model.set_probabilities(p)
+        scores = evaluate_subsets(model, split, masks, batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed,
+                                  device=cfg.trainer.device, progress=cfg.progress)  # fmt: skip
+        for i, mask in enumerate(scores.masks):
+            rows.append({
+                "dataset": cfg.dataset.name, "model": cfg.model.name, "variant": variant, "scenario": scenario,
+                "level": int(mask.sum()), "subset": subset_name(mask, dataset.modality_names), "seed": cfg.seed,
+                "weighted_f1": float(scores.weighted_f1[i]), "error_rate": float(scores.error_rate[i]),
+                "n": int(scores.n[i]), "epochs": train_cfg.epochs, "train_seconds": round(train_seconds, 1),
+                "eval_split": cfg.eval_split,
+            })  # fmt: skip
+    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + ["epochs", "train_seconds", "eval_split"])
+    write_csv(metrics, out_dir / "metrics.csv")
+    logger.log_metrics(rows)
+    logger.finish()
+    log.info("wrote %s\n%s", out_dir / "metrics.csv", metrics[["variant", "subset", "weighted_f1", "error_rate"]].to_string(index=False))
+    return metrics
+
+
+@hydra.main(config_path="../configs", config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    run(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()
