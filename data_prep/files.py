@@ -48,12 +48,20 @@ def verify_checksum(path: str | os.PathLike, expected: str, algorithm: str = "md
         )
 
 
+def _default_mode(path: str) -> None:
+    """mkstemp creates files readable by the owner only; give them the usual umask permissions."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
     """Open a temporary file beside ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    _default_mode(tmp)
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -74,6 +82,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
+    _default_mode(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, path)

@@ -25,10 +25,9 @@ from omegaconf import DictConfig, OmegaConf
 from data_prep.files import atomic_write
 from embracenet.calibration import modality_scores, probabilities_from_scores
 from embracenet.data.dataset import MultimodalDataset
-from embracenet.evaluation import evaluate_subsets
 from embracenet.models.base import FusionModel
 from embracenet.nn.embracement import check_probabilities
-from embracenet.scenarios import subset_masks, subset_name
+from embracenet.scenarios import evaluate_complete
 from embracenet.training import TrainConfig, train
 
 from .loggers import make_logger
@@ -70,9 +69,10 @@ def check_config(cfg: DictConfig) -> None:
     if cfg.eval_split not in ("val", "test"):
         raise ConfigError(f"eval_split must be 'val' or 'test', got {cfg.eval_split!r}")
     scenario = cfg.get("scenario")
-    if scenario is not None and scenario.name == "missing_modalities":
-        if scenario.max_per_size is not None and scenario.max_per_size < 1:
-            raise ConfigError(f"scenario.max_per_size must be >= 1 or null, got {scenario.max_per_size}")
+    if scenario is not None:
+        max_per_size = scenario.evaluate.get("max_per_size")
+        if max_per_size is not None and max_per_size < 1:
+            raise ConfigError(f"scenario.evaluate.max_per_size must be >= 1 or null, got {max_per_size}")
 
 
 def build_model(cfg: DictConfig, dataset: MultimodalDataset) -> FusionModel:
@@ -84,13 +84,12 @@ def build_model(cfg: DictConfig, dataset: MultimodalDataset) -> FusionModel:
     return instantiate(cfg.model.net)(backbone=backbone, modality_shapes=dataset.modality_shapes, n_classes=dataset.n_classes)
 
 
-def scenario_masks(cfg: DictConfig, m: int) -> tuple[str, torch.Tensor]:
+def scenario_evaluator(cfg: DictConfig):
+    """``(name, fn)``: the scenario's evaluation function, or plain evaluation when none is chosen."""
     scenario = cfg.get("scenario")
     if scenario is None:
-        return "complete", torch.ones(1, m, dtype=torch.bool)
-    if scenario.name == "missing_modalities":
-        return scenario.name, subset_masks(m, scenario.max_per_size, scenario.subset_seed)
-    raise ConfigError(f"scenario={scenario.name!r} is not implemented yet; use +scenario=missing_modalities")
+        return "complete", evaluate_complete
+    return scenario.name, instantiate(scenario.evaluate)
 
 
 def calibrate(model: FusionModel, dataset: MultimodalDataset, cfg: DictConfig) -> list[tuple[str, torch.Tensor | None]]:
@@ -137,30 +136,31 @@ def run(cfg: DictConfig, out_dir: Path) -> pd.DataFrame:
 
     torch.manual_seed(cfg.seed)
     dataset: MultimodalDataset = instantiate(cfg.dataset.loader)
-    scenario, masks = scenario_masks(cfg, dataset.n_modalities)
+    scenario, evaluate_scenario = scenario_evaluator(cfg)
     model = build_model(cfg, dataset)
     start = time.perf_counter()
+    def on_epoch(record: dict) -> None:
+        log.info("epoch %s", ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        logger.log_epoch(record)
+
     result = train(model, dataset.train, dataset.val, train_cfg, checkpoint=out_dir / "checkpoint.pt",
-                   progress=cfg.progress, on_epoch=logger.log_epoch)  # fmt: skip
+                   progress=cfg.progress, on_epoch=on_epoch)  # fmt: skip
     write_csv(pd.DataFrame(result.history), out_dir / "history.csv")
     train_seconds = time.perf_counter() - start
 
     rows = []
-    split = dataset.split(cfg.eval_split)
     for variant, p in calibrate(model, dataset, cfg):
         if p is not None:
             model.set_probabilities(p)
-        scores = evaluate_subsets(model, split, masks, batch_size=cfg.trainer.eval_batch_size, seed=cfg.seed,
-                                  device=cfg.trainer.device, progress=cfg.progress)  # fmt: skip
-        for i, mask in enumerate(scores.masks):
+        scored = evaluate_scenario(model, dataset, split=cfg.eval_split, seed=cfg.seed, batch_size=cfg.trainer.eval_batch_size,
+                                   device=cfg.trainer.device, progress=cfg.progress, out_dir=out_dir, variant=variant)  # fmt: skip
+        for row in scored:
             rows.append({
                 "dataset": cfg.dataset.name, "model": cfg.model.name, "variant": variant, "scenario": scenario,
-                "level": int(mask.sum()), "subset": subset_name(mask, dataset.modality_names), "seed": cfg.seed,
-                "weighted_f1": float(scores.weighted_f1[i]), "error_rate": float(scores.error_rate[i]),
-                "n": int(scores.n[i]), "epochs": train_cfg.epochs, "train_seconds": round(train_seconds, 1),
-                "eval_split": cfg.eval_split,
+                "seed": cfg.seed, **row, "epochs": train_cfg.epochs, "best_epoch": result.best_epoch,
+                "train_seconds": round(train_seconds, 1), "eval_split": cfg.eval_split,
             })  # fmt: skip
-    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + ["epochs", "train_seconds", "eval_split"])
+    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + ["epochs", "best_epoch", "train_seconds", "eval_split"])
     write_csv(metrics, out_dir / "metrics.csv")
     logger.log_metrics(rows)
     logger.finish()

@@ -26,6 +26,11 @@ class FusionModel(nn.Module):
         n_classes: number of classes.
     """
 
+    #: Whether the model needs every input value present (early, intermediate, compact pooling):
+    #: scenarios that lose parts of streams give such models gap-filled data instead of
+    #: availability masks (section 6.4.2).
+    needs_filled_inputs: bool = False
+
     def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int) -> None:
         super().__init__()
         if len(modality_shapes) < 1:

@@ -19,6 +19,8 @@ class CompactPoolingIntegration(PerModalityModel):
     Missing modalities are filled with their training mean, like intermediate integration.
     """
 
+    needs_filled_inputs = True
+
     def __init__(
         self,
         backbone: Backbone,

@@ -17,6 +17,8 @@ class EarlyIntegration(FusionModel):
     Missing modalities are filled at the input with their training mean (or zeros).
     """
 
+    needs_filled_inputs = True
+
     def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int, fill: str = "mean") -> None:
         super().__init__(backbone, modality_shapes, n_classes)
         self.fill = InputFill(self.modality_shapes, mode=fill)

@@ -19,6 +19,8 @@ class IntermediateIntegration(PerModalityModel):
     protocol of section 6.4.1) or zeros (``fill="zero"``, Table 1).
     """
 
+    needs_filled_inputs = True
+
     def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int, fill: str = "mean") -> None:
         super().__init__(backbone, modality_shapes, n_classes, fill)
         self.project, widths = self.projections(backbone.fusion_width)

