@@ -9,11 +9,10 @@ from torch import Tensor
 
 from ..backbones.base import Backbone
 from ..nn.compact_pooling import CompactMultilinearPooling
-from .base import replace_missing
-from .encoders import PerModalityModel
+from .encoders import FilledProjectionModel
 
 
-class CompactPoolingIntegration(PerModalityModel):
+class CompactPoolingIntegration(FilledProjectionModel):
     """Per-modality encoders, compact multilinear pooling to ``pooled_size``, shared head.
 
     Missing modalities are filled with their training mean, like intermediate integration.
@@ -32,10 +31,8 @@ class CompactPoolingIntegration(PerModalityModel):
         sketch_seed: int = 0,
     ) -> None:
         super().__init__(backbone, modality_shapes, n_classes, fill)
-        self.project, widths = self.projections(backbone.fusion_width)
-        self.pool = CompactMultilinearPooling(widths, pooled_size, normalize_output=normalize_output, seed=sketch_seed)
+        self.pool = CompactMultilinearPooling(self.widths, pooled_size, normalize_output=normalize_output, seed=sketch_seed)
         self.head = backbone.head(pooled_size, n_classes)
 
     def fuse(self, encoded: Sequence[Tensor], available: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        features = replace_missing(encoded, self.fill_features(), available)
-        return self.head(self.pool([p(f) for p, f in zip(self.project, features)]))
+        return self.head(self.pool(self.filled_features(encoded, available)))

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..backbones.base import Backbone, output_size
-from .base import FusionModel, InputFill
+from ..backbones.base import Backbone, fc_block, output_size
+from .base import FusionModel, InputFill, replace_missing
 
 
 class PerModalityModel(FusionModel):
@@ -35,20 +35,33 @@ class PerModalityModel(FusionModel):
         """``encoder_k(fill_k)`` for every modality, each ``[1, ...]``."""
         return [enc(self.fill.value(k).unsqueeze(0)) for k, enc in enumerate(self.encoders)]
 
-    def projections(self, width: int | None) -> tuple[nn.ModuleList, list[int]]:
-        """Per-modality fully connected layers to ``width`` (identity when ``None``) and their output sizes."""
-        if width is None:
-            return nn.ModuleList(nn.Identity() for _ in self.feature_sizes), list(self.feature_sizes)
-        from ..backbones.base import fc_block
-
-        layers = nn.ModuleList(fc_block(f, width, self.backbone.dropout) for f in self.feature_sizes)
-        return layers, [width] * len(self.feature_sizes)
 
 
-def any_available_rows(available: Tensor) -> Tensor:
-    """``BoolTensor[B]``: rows with at least one modality."""
-    return available.any(dim=1)
+class FilledProjectionModel(PerModalityModel):
+    """Per-modality encoders, then per-modality fully connected layers (``backbone.fusion_width``),
+    with missing modalities filled: intermediate integration and compact pooling fuse the output.
 
+    In eval mode :meth:`encode` already applies the projections, so subset evaluation runs them
+    once per batch instead of once per subset (they do not depend on availability). In training
+    mode the fill goes through the projection row by row, so dropout stays independent per row.
+    """
 
-def uniform_logits(batch: int, n_classes: int, like: Tensor) -> Tensor:
-    return torch.zeros(batch, n_classes, dtype=like.dtype, device=like.device)
+    def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int, fill: str = "mean") -> None:
+        super().__init__(backbone, modality_shapes, n_classes, fill)
+        if backbone.fusion_width is None:
+            self.project = nn.ModuleList(nn.Identity() for _ in self.feature_sizes)
+            self.widths = list(self.feature_sizes)
+        else:
+            self.project = nn.ModuleList(fc_block(f, backbone.fusion_width, backbone.dropout) for f in self.feature_sizes)
+            self.widths = [backbone.fusion_width] * len(self.feature_sizes)
+
+    def encode(self, xs: Sequence[Tensor]) -> list[Tensor]:
+        features = super().encode(xs)
+        return features if self.training else [p(f) for p, f in zip(self.project, features)]
+
+    def filled_features(self, encoded: Sequence[Tensor], available: Tensor) -> list[Tensor]:
+        """Projected features ``[B, ..., width_k]`` per modality, the fill's where a modality is missing."""
+        fills = self.fill_features()
+        if self.training:
+            return [p(f) for p, f in zip(self.project, replace_missing(encoded, fills, available))]
+        return replace_missing(encoded, [p(f) for p, f in zip(self.project, fills)], available)

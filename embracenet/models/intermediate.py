@@ -8,11 +8,10 @@ import torch
 from torch import Tensor
 
 from ..backbones.base import Backbone
-from .base import replace_missing
-from .encoders import PerModalityModel
+from .encoders import FilledProjectionModel
 
 
-class IntermediateIntegration(PerModalityModel):
+class IntermediateIntegration(FilledProjectionModel):
     """Concatenate the per-modality representations and classify them with the backbone's head.
 
     Missing modalities are filled at the input with their training mean (``fill="mean"``, the
@@ -23,9 +22,7 @@ class IntermediateIntegration(PerModalityModel):
 
     def __init__(self, backbone: Backbone, modality_shapes: Sequence[Sequence[int]], n_classes: int, fill: str = "mean") -> None:
         super().__init__(backbone, modality_shapes, n_classes, fill)
-        self.project, widths = self.projections(backbone.fusion_width)
-        self.head = backbone.head(sum(widths), n_classes)
+        self.head = backbone.head(sum(self.widths), n_classes)
 
     def fuse(self, encoded: Sequence[Tensor], available: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        features = replace_missing(encoded, self.fill_features(), available)
-        return self.head(torch.cat([p(f) for p, f in zip(self.project, features)], dim=-1))
+        return self.head(torch.cat(self.filled_features(encoded, available), dim=-1))
