@@ -92,8 +92,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def download(url: str, dest: str | os.PathLike, expected: str, algorithm: str = "md5", timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``dest`` and verify its checksum before it appears under that name."""
+def download(url: str, dest: str | os.PathLike, expected: str | None, algorithm: str = "md5", timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``dest`` (atomically) and verify its checksum.
+
+    ``expected=None`` is only for archives whose publisher gives no checksum: the caller must then
+    verify every member it uses (as OPPORTUNITY's loader does against its per-file sha256).
+    """
     dest = Path(dest)
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, atomic_write(dest) as out:
@@ -102,11 +106,13 @@ def download(url: str, dest: str | os.PathLike, expected: str, algorithm: str = 
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
                     bar.update(len(chunk))
-    except (urllib.error.URLError, OSError) as error:
+    except (urllib.error.URLError, OSError, ValueError) as error:
         raise DataPrepError(
             f"{url}: download failed ({error}). If this machine has no network, download the file "
-            "elsewhere and pass its folder with --source."
+            "elsewhere and pass it, or the folder holding it, with --source."
         ) from error
+    if expected is None:
+        return dest
     try:
         verify_checksum(dest, expected, algorithm)
     except DataPrepError:

@@ -45,8 +45,6 @@ import json
 import os
 import re
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -59,7 +57,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from data_prep.files import DataPrepError, atomic_path, atomic_write, file_digest, safe_extract, verify_checksum
+from data_prep.files import DataPrepError, atomic_path, atomic_write, download, file_digest, safe_extract, verify_checksum
 from embracenet.data.splits import WindowedSplit, window_starts
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "opportunity_reference"
@@ -219,7 +217,8 @@ def locate_dataset(source: str | os.PathLike | None, out_dir: str | os.PathLike,
             return existing
         archive = raw_dir / ZIP_NAMES[0]
         if not archive.is_file():
-            _download_unverified(url, archive)
+            # UCI publishes no checksum for the zip; every .dat inside is verified before use.
+            download(url, archive, expected=None)
         return _extract_zip(archive, raw_dir)
     source = Path(source)
     if source.is_file():
@@ -238,23 +237,6 @@ def locate_dataset(source: str | os.PathLike | None, out_dir: str | os.PathLike,
         f"{source}: neither S<n>-ADL<i>.dat files (in it, in dataset/ or in OpportunityUCIDataset/dataset/) "
         f"nor one of {', '.join(ZIP_NAMES)} were found there."
     )
-
-
-def _download_unverified(url: str, dest: Path, timeout: float = 60.0) -> None:
-    # UCI publishes no checksum for the zip itself, so files.download (which needs one) does not fit;
-    # safety comes from verifying every .dat inside against checksums.json before it is used.
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, atomic_write(dest) as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name) as bar:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise DataPrepError(
-            f"{url}: download failed ({error}). Download the OPPORTUNITY zip from the UCI repository "
-            "(dataset 226) elsewhere and pass the zip, or the folder it extracts to, with --source."
-        ) from error
 
 
 def verify_source_file(path: Path, expected: dict[str, Any]) -> None:
@@ -557,10 +539,6 @@ def _build_cache(cache: Path, paths: dict[str, Path], params: dict, sources: dic
                 )
     finally:
         scratch_path.unlink(missing_ok=True)
-    # atomic_path creates the file 0600 (mkstemp); a cache is no secret, give it the usual mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(cache, 0o666 & ~umask)
     tqdm.write(f"{cache}: written ({len(paths)} sessions, {len(constant)} constant channels).")
 
 

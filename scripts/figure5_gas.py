@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_io import load_metrics, write_frame  # noqa: E402
+from metrics_io import load_metrics, write_frame, save_figure  # noqa: E402
 
 MODELS = {  # config name -> label, in the paper's legend order
     "early": "Early integration",
@@ -88,10 +88,7 @@ def plot(scores: pd.DataFrame, variants: dict[str, str], path: Path, title: str 
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_io import METRICS_FILE  # noqa: E402
+from metrics_io import METRICS_FILE, save_figure  # noqa: E402
 
 PREFERRED_VARIANTS = ("adj_both", "adj_post", "adj_pre", "baseline")
 
@@ -103,10 +103,7 @@ def plot(mean: np.ndarray, class_names: list[str], levels: np.ndarray, path: Pat
     fig.supylabel("Number of modalities", fontsize=9)
     fig.suptitle(title or "Mean embracement-layer activations (test data)", fontsize=9)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

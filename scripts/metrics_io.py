@@ -87,3 +87,19 @@ def write_text(path: str | Path, text: str) -> Path:
 def write_frame(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
     """Write ``frame`` as CSV (no index) to ``path`` atomically; returns the path."""
     return write_text(path, frame.to_csv(index=False, float_format=float_format))
+
+
+def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure to ``path`` atomically (PNG), close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part{path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        tmp.replace(path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return path

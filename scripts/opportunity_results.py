@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_io import load_metrics  # noqa: E402
+from metrics_io import load_metrics, save_figure  # noqa: E402
 
 # (model, variant, label) in the paper's order.
 MODELS = [
@@ -102,11 +102,7 @@ def plot_curves(curves: dict[str, pd.DataFrame], xlabel: str, path: Path, title:
     axes[0][0].legend(fontsize=8, loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def markdown_table(frame: pd.DataFrame, index_name: str = "", floatfmt: str = "{:.3f}") -> str:

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_io import load_metrics, write_frame, write_text  # noqa: E402
+from metrics_io import load_metrics, write_frame, write_text, save_figure  # noqa: E402
 
 ROWS = {  # (model, variant) -> row key, in the paper's order
     ("intermediate", "baseline"): "intermediate",
@@ -118,11 +118,7 @@ def figure(table: pd.DataFrame, path: Path) -> None:
         ax.set_title(DATASET_NAMES.get(dataset, dataset))
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from metrics_io import write_frame, write_text  # noqa: E402
+from metrics_io import write_frame, write_text, save_figure  # noqa: E402
 from opportunity_results import MODELS, N_MODALITIES, TASKS, curve, load_opportunity, value_at  # noqa: E402
 
 SCENARIOS = {"mm": ("missing_modalities", "Missing modalities"), "blocks": ("missing_blocks", "Missing block-wise data")}
@@ -95,11 +95,7 @@ def plot(table: pd.DataFrame, path: Path, has_reference: bool) -> None:
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
+    save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:
