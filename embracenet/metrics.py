@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
 from torch import Tensor
 
 
 def weighted_f1(y_true: Tensor | np.ndarray, y_pred: Tensor | np.ndarray) -> float:
     """scikit-learn's weighted F1: per-class F1 weighted by the class's share of the true labels."""
+    from sklearn.metrics import f1_score  # imported here: scikit-learn loads pandas, which the layer never needs
+
     return float(f1_score(np.asarray(y_true), np.asarray(y_pred), average="weighted", zero_division=0))
 
 

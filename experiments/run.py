@@ -133,7 +133,16 @@ def run(cfg: DictConfig, out_dir: Path) -> pd.DataFrame:
     with atomic_write(out_dir / "config.yaml", "w") as handle:
         handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     logger = make_logger(cfg, out_dir)
+    try:
+        metrics = _train_and_evaluate(cfg, out_dir, train_cfg, logger)
+    except BaseException:
+        logger.finish(failed=True)  # close the tracker's run as failed; the job's own error goes on
+        raise
+    logger.finish()
+    return metrics
 
+
+def _train_and_evaluate(cfg: DictConfig, out_dir: Path, train_cfg: TrainConfig, logger) -> pd.DataFrame:
     torch.manual_seed(cfg.seed)
     dataset: MultimodalDataset = instantiate(cfg.dataset.loader)
     scenario, evaluate_scenario = scenario_evaluator(cfg)
@@ -163,7 +172,6 @@ def run(cfg: DictConfig, out_dir: Path) -> pd.DataFrame:
     metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + ["epochs", "best_epoch", "train_seconds", "eval_split"])
     write_csv(metrics, out_dir / "metrics.csv")
     logger.log_metrics(rows)
-    logger.finish()
     log.info("wrote %s\n%s", out_dir / "metrics.csv", metrics[["variant", "subset", "weighted_f1", "error_rate"]].to_string(index=False))
     return metrics
 
