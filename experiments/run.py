@@ -164,12 +164,16 @@ def _train_and_evaluate(cfg: DictConfig, out_dir: Path, train_cfg: TrainConfig, 
         scored = evaluate_scenario(model, dataset, split=cfg.eval_split, seed=cfg.seed, batch_size=cfg.trainer.eval_batch_size,
                                    device=cfg.trainer.device, progress=cfg.progress, out_dir=out_dir, variant=variant)  # fmt: skip
         for row in scored:
+            # A scenario may tag its rows with their own scenario name (several scenarios after one
+            # training) and add columns of its own (e.g. the achieved missing rate); both are kept.
             rows.append({
                 "dataset": cfg.dataset.name, "model": cfg.model.name, "variant": variant, "scenario": scenario,
                 "seed": cfg.seed, **row, "epochs": train_cfg.epochs, "best_epoch": result.best_epoch,
                 "train_seconds": round(train_seconds, 1), "eval_split": cfg.eval_split,
+                "probabilities": None if p is None else " ".join(f"{v:.6f}" for v in p.tolist()),
             })  # fmt: skip
-    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + ["epochs", "best_epoch", "train_seconds", "eval_split"])
+    extra = [c for c in dict.fromkeys(k for r in rows for k in r) if c not in METRIC_COLUMNS]
+    metrics = pd.DataFrame(rows, columns=METRIC_COLUMNS + extra)
     write_csv(metrics, out_dir / "metrics.csv")
     logger.log_metrics(rows)
     log.info("wrote %s\n%s", out_dir / "metrics.csv", metrics[["variant", "subset", "weighted_f1", "error_rate"]].to_string(index=False))

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from collect import summarize  # noqa: E402
 from metrics_io import load_metrics, write_frame, write_text, save_figure  # noqa: E402
 
 ROWS = {  # (model, variant) -> row key, in the paper's order
@@ -50,10 +51,10 @@ def build_table(metrics: pd.DataFrame, reference: pd.DataFrame | None) -> pd.Dat
     if frame.empty:
         raise ValueError("no Table 1 rows found: expected missing_modalities runs of intermediate / embracenet on left/right halves")
     frame["error_pct"] = frame["error_rate"] * 100
-    grouped = frame.groupby(["dataset", "row", "column"])
-    table = grouped["error_pct"].agg(error_mean="mean", error_std="std", n_seeds="count").reset_index()
-    table["error_std"] = table["error_std"].fillna(0.0)
-    table["seeds"] = grouped["seed"].apply(lambda s: ",".join(map(str, sorted(s.unique())))).values
+    # The same statistics over seeds as scripts/collect.py (no interval here: the paper gives none).
+    stats = summarize(frame, by=["dataset", "row", "column"], values=["error_pct"], n_boot=0)
+    table = stats.rename(columns={"mean": "error_mean", "std": "error_std"})
+    table = table[["dataset", "row", "column", "error_mean", "error_std", "n_seeds", "seeds"]]
     if reference is not None:
         ref = reference.melt(id_vars=["dataset", "row"], var_name="column", value_name="paper")
         table = table.merge(ref, on=["dataset", "row", "column"], how="left")

@@ -181,7 +181,7 @@ def evaluate_missing_blocks(
             number of blocks (one row per rate; rewritten by every variant with the same values).
 
     Returns:
-        One dict per rate: ``level`` (target rate), ``subset`` (``"rate=0.8 achieved=0.8004"``),
+        One dict per rate: ``level`` (target rate), ``subset`` (``"rate=0.8"``),
         ``weighted_f1``, ``error_rate``, ``n``, ``achieved_rate``, ``total_missing_rate``.
     """
     from ..evaluation import evaluate_subsets
@@ -207,7 +207,7 @@ def evaluate_missing_blocks(
         total_rate = sum(int(x.sum()) for x in missing) / total_pairs
         rows.append({
             "level": rate,
-            "subset": f"rate={rate:g} achieved={loss.achieved_rate:.4f}",
+            "subset": f"rate={rate:g}",
             "weighted_f1": float(scores.weighted_f1[0]),
             "error_rate": float(scores.error_rate[0]),
             "n": int(scores.n[0]),
