@@ -17,25 +17,27 @@ from pathlib import Path
 
 FAILED_FILE = "FAILED"
 METRICS_FILE = "metrics.csv"
+# Folders of the tools, not of jobs (wandb's run folders hold a config.yaml of their own).
+_SKIP = {".hydra", ".submitit", "wandb"}
 
 
 @dataclass(frozen=True)
 class JobState:
     path: Path
     state: str  # "finished" | "failed" | "unfinished"
-    detail: str = ""  # failed: the exception's last line; unfinished: epochs in the checkpoint, if known
+    detail: str = ""  # failed: the exception's last line; unfinished: whether a checkpoint exists
 
 
 def job_dirs(root: str | Path) -> list[Path]:
     """Every job output folder under ``root`` (``root`` itself included), sorted.
 
     A job folder holds ``.hydra/overrides.yaml`` (written by Hydra before the job starts), or one of
-    the runner's files; Hydra's and submitit's own folders are skipped.
+    the runner's files; Hydra's, submitit's and wandb's own folders are skipped.
     """
     root = Path(root)
     found = {p.parent.parent for p in root.rglob("overrides.yaml") if p.parent.name == ".hydra"}
     for name in (METRICS_FILE, FAILED_FILE, "config.yaml"):
-        found |= {p.parent for p in root.rglob(name) if ".hydra" not in p.parts and ".submitit" not in p.parts}
+        found |= {p.parent for p in root.rglob(name) if not _SKIP.intersection(p.relative_to(root).parts)}
     return sorted(found)
 
 

@@ -34,6 +34,20 @@ def multirun(tmp_path: Path, sweep: Path, *overrides: str) -> subprocess.Complet
     return subprocess.run(cmd, cwd=ROOT, env=env(tmp_path), capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.parametrize("launcher", sorted(p.stem for p in (ROOT / "configs" / "hydra" / "launcher").glob("*.yaml")))
+def test_every_launcher_option_composes(launcher):
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    launcher_cfg = OmegaConf.to_container(cfg.hydra.launcher)
+    assert launcher_cfg["_target_"].startswith("hydra_plugins.")
+    if launcher == "slurm":
+        for option in ("partition", "gpus_per_node", "timeout_min", "mem_gb", "cpus_per_task", "array_parallelism"):
+            assert option in launcher_cfg
+
+
 @pytest.mark.parametrize("launcher", ["local_parallel", "local_submitit"])
 def test_two_job_multirun(tmp_path, launcher):
     sweep = tmp_path / "sweep"
