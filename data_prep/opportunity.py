@@ -57,7 +57,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from data_prep.files import DataPrepError, atomic_path, atomic_write, download, file_digest, safe_extract, verify_checksum
+from data_prep.files import DataPrepError, atomic_path, download, file_digest, safe_extract, verify_checksum
 from embracenet.data.splits import WindowedSplit, window_starts
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "opportunity_reference"

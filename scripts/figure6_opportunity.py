@@ -16,7 +16,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from metrics_io import write_frame, write_text  # noqa: E402
-from opportunity_results import MODELS, TASKS, absent_models, curve, load_opportunity, markdown_table, plot_curves  # noqa: E402
+from opportunity_results import TASKS, curve, curve_sections, load_opportunity, plot_curves  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,16 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     table["level"] = table.level.astype(int)
     write_frame(table, args.out.with_suffix(".csv"), float_format="%.4f")
     lines = ["# Figure 6 (OPPORTUNITY): weighted F1 against the number of modalities", ""]
-    for task, data in curves.items():
-        lines.append(f"## {TASKS[task][1]}")
-        missing = absent_models(data)
-        if missing:
-            lines.append(f"\nNo runs found for: {', '.join(missing)}.")
-        if not data.empty:
-            wide = data.pivot(index="level", columns="label", values="weighted_f1")
-            wide = wide[[label for _, _, label in MODELS if label in wide.columns]]
-            wide.index = wide.index.astype(int)
-            lines += ["", markdown_table(wide, "modalities"), ""]
+    lines += curve_sections(curves, "modalities", int)
     write_text(args.out.with_suffix(".md"), "\n".join(lines) + "\n")
     plot_curves(curves, "number of modalities", args.out.with_suffix(".png"), "Missing modalities (OPPORTUNITY)")
     print(f"wrote {args.out}.csv/.md/.png")

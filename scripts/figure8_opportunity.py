@@ -16,7 +16,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from metrics_io import write_frame, write_text  # noqa: E402
-from opportunity_results import MODELS, TASKS, absent_models, curve, load_opportunity, markdown_table, plot_curves  # noqa: E402
+from opportunity_results import TASKS, curve, curve_sections, load_opportunity, markdown_table, plot_curves  # noqa: E402
 
 
 def achieved_rates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -41,16 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rates.empty:
         lines += ["Target and achieved missing rates (removed sensor-steps / all sensor-steps):", "",
                   markdown_table(rates.set_index("level"), "target rate", "{:.4f}"), ""]
-    for task, data in curves.items():
-        lines.append(f"## {TASKS[task][1]}")
-        missing = absent_models(data)
-        if missing:
-            lines.append(f"\nNo runs found for: {', '.join(missing)}.")
-        if not data.empty:
-            wide = data.pivot(index="level", columns="label", values="weighted_f1")
-            wide = wide[[label for _, _, label in MODELS if label in wide.columns]]
-            wide.index = [f"{x:.0%}" for x in wide.index]
-            lines += ["", markdown_table(wide, "missing rate"), ""]
+    lines += curve_sections(curves, "missing rate", lambda x: f"{x:.0%}")
     write_text(args.out.with_suffix(".md"), "\n".join(lines) + "\n")
     plot_curves(curves, "missing rate (%)", args.out.with_suffix(".png"), "Missing block-wise data (OPPORTUNITY)", percent=True)
     print(f"wrote {args.out}.csv/.md/.png")

@@ -113,3 +113,20 @@ def markdown_table(frame: pd.DataFrame, index_name: str = "", floatfmt: str = "{
         cells = [floatfmt.format(v) if isinstance(v, float) and np.isfinite(v) else ("n/a" if isinstance(v, float) else str(v)) for v in row]
         lines.append("| " + " | ".join([str(index), *cells]) + " |")
     return "\n".join(lines)
+
+
+def curve_sections(curves: dict[str, pd.DataFrame], index_name: str, index_label) -> list[str]:
+    """Markdown lines: per task, a table of weighted F1 (rows: ``level`` shown by ``index_label``,
+    columns: models), or a note naming the models without runs."""
+    lines = []
+    for task, data in curves.items():
+        lines.append(f"## {TASKS[task][1]}")
+        missing = absent_models(data)
+        if missing:
+            lines.append(f"\nNo runs found for: {', '.join(missing)}.")
+        if not data.empty:
+            wide = data.pivot(index="level", columns="label", values="weighted_f1")
+            wide = wide[[label for _, _, label in MODELS if label in wide.columns]]
+            wide.index = [index_label(x) for x in wide.index]
+            lines += ["", markdown_table(wide, index_name), ""]
+    return lines

@@ -3,7 +3,6 @@ and the smoke preset end to end (fixture -> both scenarios for all six models ->
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from pathlib import Path
