@@ -60,7 +60,9 @@ def build_table(metrics: pd.DataFrame, reference: pd.DataFrame | None) -> pd.Dat
         table = table.merge(ref, on=["dataset", "row", "column"], how="left")
     order = {k: i for i, k in enumerate(ROW_NAMES)}
     col_order = {c: i for i, c in enumerate(COLUMNS.values())}
-    table = table.sort_values(["dataset", "row", "column"], key=lambda s: s.map(order) if s.name == "row" else s.map(col_order) if s.name == "column" else s)
+    # The paper's order: MNIST before Fashion-MNIST, rows and columns as printed in Table 1.
+    keys = {"dataset": {d: i for i, d in enumerate(DATASET_NAMES)}, "row": order, "column": col_order}
+    table = table.sort_values(["dataset", "row", "column"], key=lambda s: s.map(lambda v: keys[s.name].get(v, len(keys[s.name]))))
     return table.reset_index(drop=True)
 
 
@@ -72,10 +74,12 @@ def run_facts(metrics: pd.DataFrame) -> pd.DataFrame:
     return facts.drop(columns="run_dir").sort_values(["dataset", "model", "variant", "seed"]).reset_index(drop=True)
 
 
-def cell(row: pd.Series) -> str:
+def cell(row) -> str:
+    """One table cell from a row of :func:`build_table` (a named tuple)."""
     text = f"{row.error_mean:.2f}" if row.n_seeds == 1 else f"{row.error_mean:.2f} ± {row.error_std:.2f}"
-    if "paper" in row and pd.notna(row.get("paper")):
-        text += f" ({row.paper:.2f})"
+    paper = getattr(row, "paper", None)
+    if paper is not None and pd.notna(paper):
+        text += f" ({paper:.2f})"
     return text
 
 
