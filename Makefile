@@ -43,8 +43,11 @@ reproduce-table1: install data/mnist/.verified data/fashion/.verified
 		hydra/launcher=local_parallel hydra.sweep.dir=$(TABLE1_OUT) progress=false
 	$(MAKE) table1
 
+# Keep each run's small files (metrics, history, resolved config) beside the table they make.
 table1: install
-	$(PY) scripts/table1.py $(TABLE1_OUT) --reference results/reference/table1_paper.csv --out results/table1
+	for run in $(TABLE1_OUT)/*/; do mkdir -p results/table1_runs/$$(basename $$run) && \
+		cp $$run/metrics.csv $$run/history.csv $$run/config.yaml results/table1_runs/$$(basename $$run)/; done
+	$(PY) scripts/table1.py results/table1_runs --reference results/reference/table1_paper.csv --out results/table1
 
 bench: install
 	$(PY) scripts/bench_embracement.py
