@@ -40,6 +40,9 @@ class TrainConfig:
     select_best: bool = False  # keep the weights of the epoch with the best validation F1
     eval_batch_size: int = 1024
     device: str = "cpu"
+    # Image models: NHWC convolutions are 12-18 % faster on this project's CPU machines
+    # (scripts/bench_training.py); no effect on models without 4-D inputs.
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -96,6 +99,8 @@ def train(
     cfg = cfg or TrainConfig()
     device = torch.device(cfg.device)
     model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
     model.fit_statistics([m.to(device) for m in train_split.modality_means()])
     torch.manual_seed(cfg.seed)
     order = torch.Generator().manual_seed(cfg.seed)
@@ -124,6 +129,8 @@ def train(
             )
             for batch in bar:
                 batch = batch.to(device)
+                if cfg.channels_last:
+                    batch.xs = [x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x for x in batch.xs]
                 loss = loss_fn(batch.xs, batch.available, batch.y)
                 if not torch.isfinite(loss):
                     raise TrainingError(

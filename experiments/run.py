@@ -47,7 +47,7 @@ def trainer_config(cfg: DictConfig) -> TrainConfig:
         return TrainConfig(
             epochs=t.epochs, pretrain_epochs=t.pretrain_epochs, batch_size=t.batch_size, lr=t.lr,
             betas=tuple(t.betas), eps=t.eps, seed=t.seed, select_best=t.select_best,
-            eval_batch_size=t.eval_batch_size, device=t.device,
+            eval_batch_size=t.eval_batch_size, device=t.device, channels_last=t.get("channels_last", False),
         )  # fmt: skip
     except ValueError as error:
         raise ConfigError(str(error)) from error

@@ -76,3 +76,18 @@ def test_corrupt_checkpoint_is_reported_and_kept(tmp_path):
 def test_impossible_trainer_values(field, value):
     with pytest.raises(ValueError, match=f"trainer.{field}"):
         TrainConfig(**{field: value})
+
+
+def test_channels_last_trains_image_models_to_the_same_loss():
+    from embracenet.backbones import mnist_half_cnn
+    from embracenet.models import EmbraceNetModel
+
+    def run(channels_last: bool) -> float:
+        torch.manual_seed(0)
+        model = EmbraceNetModel(mnist_half_cnn(channels=8, fusion_width=16), [(1, 8, 4), (1, 8, 4)], 3, embracement_size=16)
+        g = torch.Generator().manual_seed(0)
+        split = TensorSplit([torch.rand(32, 1, 8, 4, generator=g) for _ in range(2)], torch.randint(3, (32,), generator=g))
+        result = train(model, split, None, TrainConfig(epochs=2, batch_size=8, channels_last=channels_last), progress=False)
+        return result.history[-1]["loss"]
+
+    assert run(True) == pytest.approx(run(False), rel=1e-4)
