@@ -260,6 +260,33 @@ def test_corrupt_zip_raises_naming_the_file(archive, tmp_path) -> None:
             gas.build_gas_cache(folder, tmp_path / "out")
 
 
-def test_cli_without_source_asks_for_it(tmp_path, capsys) -> None:
+def _fake_download(payload: bytes | None):
+    """Stand-in for the network: writes ``payload`` where the download would land, or is unreachable."""
+
+    def download(url, dest, expected, *args, **kwargs):
+        if payload is None:
+            raise DataPrepError(f"{url}: download failed (unreachable). ... pass it with --source.")
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        Path(dest).write_bytes(payload)
+        return Path(dest)
+
+    return download
+
+
+def test_cli_without_source_asks_for_it_when_unreachable(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr(gas, "download", _fake_download(None))
     assert gas.main(["--out", str(tmp_path)]) == 1
     assert "--source" in capsys.readouterr().err
+
+
+def test_download_is_checked_member_by_member(archive, tmp_path, monkeypatch) -> None:
+    good = (archive[0] / "WTD_upload.zip").read_bytes()
+    monkeypatch.setattr(gas, "download", _fake_download(good))
+    assert gas.fetch_official(tmp_path / "ok").read_bytes() == good
+    # flip one byte inside the compressed data of a member: its stored CRC-32 no longer matches
+    damaged = bytearray(good)
+    damaged[len(good) // 3] ^= 0xFF
+    monkeypatch.setattr(gas, "download", _fake_download(bytes(damaged)))
+    with pytest.raises(DataPrepError, match="corrupt"):
+        gas.fetch_official(tmp_path / "bad")
+    assert not (tmp_path / "bad" / gas.UCI_ZIP_NAME).exists()
