@@ -58,8 +58,8 @@ clean:
 
 # ------------------------------------------------------------------------------------------------
 # Gas sensor arrays (section 6.1.1): Figure 5 (F1 against the number of modalities, six models)
-# and Figure 7 (mean embracement-layer activations). The UCI 251 archive (8.4 GB) is not
-# downloaded for you: GAS_SOURCE is the folder holding WTD_upload/ or the official zip.
+# and Figure 7 (mean embracement-layer activations). GAS_SOURCE is the folder holding WTD_upload/
+# or the official zip; left empty, the UCI 251 archive (8.4 GB) is downloaded into data/gas.
 #   make reproduce-gas GAS_SOURCE=/path/to/uci251 GAS_DEVICE=cuda [SEEDS=0,1,2]
 # The cache is built once into data/gas (delete data/gas/gas.h5 to rebuild); figures and their
 # CSV / NPZ go to results/gas, the runs to $(GAS_OUT). Re-running resumes unfinished runs.
@@ -72,8 +72,7 @@ GAS_SMOKE_OUT ?= outputs/gas_smoke
 .PHONY: reproduce-gas gas-figures gas-smoke
 
 data/gas/gas.h5: | install
-	@test -n "$(GAS_SOURCE)" || { echo "error: set GAS_SOURCE=DIR, the folder holding WTD_upload/ or the UCI 251 zip"; exit 2; }
-	$(PY) -m data_prep.gas --source $(GAS_SOURCE) --out data/gas
+	$(PY) -m data_prep.gas $(if $(GAS_SOURCE),--source $(GAS_SOURCE)) --out data/gas
 
 reproduce-gas: install data/gas/gas.h5
 	$(PY) -m experiments.run -m experiment=gas model=$(GAS_MODELS) seed=$(SEEDS) \
