@@ -83,6 +83,7 @@ def train(
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
     on_epoch: Callable[[dict], None] | None = None,
+    fingerprint: str = "",
 ) -> TrainResult:
     """Train ``model`` in place.
 
@@ -92,6 +93,9 @@ def train(
         checkpoint: file to save after every epoch (tensors only) and to resume from if present.
         progress: show tqdm bars (``TQDM_DISABLE=1`` silences them too).
         on_epoch: called with each epoch's record (for loggers).
+        fingerprint: identifies what is trained (e.g. a hash of the run's configuration); saved
+            in the checkpoint, and a checkpoint with another fingerprint is refused instead of
+            being resumed into a different experiment.
 
     Returns:
         The per-epoch history (phase, epoch, mean loss, validation scores, seconds).
@@ -107,7 +111,7 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.betas, eps=cfg.eps)
     result, done, best_f1, best_state = TrainResult(), 0, -math.inf, None
     if checkpoint is not None and Path(checkpoint).exists():
-        done, best_f1, best_state = _resume(checkpoint, model, optimizer, order, result)
+        done, best_f1, best_state = _resume(checkpoint, model, optimizer, order, result, fingerprint)
     start = time.perf_counter() - result.seconds
     step = 0
     for phase, epochs, loss_fn in _phases(model, cfg):
@@ -156,14 +160,14 @@ def train(
             if on_epoch is not None:
                 on_epoch(record)
             if checkpoint is not None:
-                _save(checkpoint, model, optimizer, order, result, step, best_f1, best_state)
+                _save(checkpoint, model, optimizer, order, result, step, best_f1, best_state, fingerprint)
     if cfg.select_best and best_state is not None:
         model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _save(path, model, optimizer, order, result: TrainResult, step: int, best_f1: float, best_state) -> None:
+def _save(path, model, optimizer, order, result: TrainResult, step: int, best_f1: float, best_state, fingerprint: str) -> None:
     """Write the checkpoint to a temporary file and rename it, so a kill never leaves half a file."""
     state = {
         "model": model.state_dict(),
@@ -176,6 +180,7 @@ def _save(path, model, optimizer, order, result: TrainResult, step: int, best_f1
         "best_f1": best_f1,
         "best_state": best_state or {},
         "seconds": result.seconds,
+        "fingerprint": fingerprint,
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +189,22 @@ def _save(path, model, optimizer, order, result: TrainResult, step: int, best_f1
     os.replace(tmp, path)
 
 
-def _resume(path, model, optimizer, order, result: TrainResult):
+def _resume(path, model, optimizer, order, result: TrainResult, fingerprint: str):
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a foreign or damaged file: say which, never guess
         raise TrainingError(f"{path}: cannot read the checkpoint ({error}); delete it to train from scratch.") from error
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    saved = state.get("fingerprint", "")
+    if fingerprint and saved and saved != fingerprint:
+        raise TrainingError(
+            f"{path} was written by a run with a different configuration (fingerprint {saved}, this run {fingerprint}); "
+            "choose another output folder, or delete the checkpoint to train from scratch."
+        )
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as error:
+        raise TrainingError(f"{path} does not fit this model ({error}); choose another output folder or delete it.") from error
     torch.set_rng_state(state["torch_rng"])
     order.set_state(state["order_rng"])
     result.history = list(state["history"])

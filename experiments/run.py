@@ -10,7 +10,9 @@ Every run writes, in its own output directory: ``config.yaml`` (resolved), ``his
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import time
 from pathlib import Path
@@ -116,6 +118,20 @@ def calibrate(model: FusionModel, dataset: MultimodalDataset, cfg: DictConfig) -
     return variants
 
 
+# Options that do not change what is trained: a checkpoint stays valid when only these differ
+# (more epochs resume a shorter run).
+NOT_TRAINING = {"progress", "eval_split", "scenario", "logger", "hydra"}
+NOT_TRAINING_TRAINER = {"epochs", "eval_batch_size", "threads", "device"}
+
+
+def training_fingerprint(cfg: DictConfig) -> str:
+    """Short hash of the options that define the trained model, stored in its checkpoint."""
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    plain = {k: v for k, v in plain.items() if k not in NOT_TRAINING}
+    plain["trainer"] = {k: v for k, v in plain.get("trainer", {}).items() if k not in NOT_TRAINING_TRAINER}
+    return hashlib.sha256(json.dumps(plain, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
@@ -153,7 +169,7 @@ def _train_and_evaluate(cfg: DictConfig, out_dir: Path, train_cfg: TrainConfig, 
         logger.log_epoch(record)
 
     result = train(model, dataset.train, dataset.val, train_cfg, checkpoint=out_dir / "checkpoint.pt",
-                   progress=cfg.progress, on_epoch=on_epoch)  # fmt: skip
+                   progress=cfg.progress, on_epoch=on_epoch, fingerprint=training_fingerprint(cfg))  # fmt: skip
     write_csv(pd.DataFrame(result.history), out_dir / "history.csv")
     train_seconds = time.perf_counter() - start
 

@@ -99,3 +99,16 @@ def test_demo_multirun_and_table_end_to_end(tmp_path):
         assert row in text
     table = pd.read_csv(out.with_suffix(".csv"))
     assert len(table) == 15 and out.with_suffix(".png").stat().st_size > 0
+
+
+def test_a_checkpoint_of_another_configuration_is_refused_and_kept(tmp_path):
+    from embracenet.training import TrainingError
+
+    run(tiny("model=embracenet"), tmp_path)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(TrainingError, match="different configuration"):
+        run(tiny("model=embracenet", "model.net.missing_prob=0.5"), tmp_path)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    # more epochs of the same configuration resume it
+    metrics = run(tiny("model=embracenet", "trainer.epochs=2"), tmp_path)
+    assert len(pd.read_csv(tmp_path / "history.csv")) == 2 and len(metrics) == 2  # as trained + Adj. post
